@@ -1,0 +1,85 @@
+"""Fixtures shared by the whole suite.
+
+Tests that need a service (a Redis server) skip when it is missing on a
+developer's machine, and fail instead when ``Y2W_REQUIRE_SERVICES=1`` is
+set, as CI does, so that nothing is skipped there silently.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("Y2W_REQUIRE_SERVICES") == "1"
+
+
+def missing_service(reason: str) -> None:
+    """Skip the test here, or fail it when services are required (CI)."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A Redis URL: ``Y2W_TEST_REDIS_URL``, or a private redis-server."""
+    url = os.environ.get("Y2W_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        missing_service("redis-server is not installed")
+    port = _free_port()
+    proc = subprocess.Popen(  # noqa: S603 - fixed arguments, local binary
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> Iterator[str]:
+    """The Redis URL, with the database flushed before each test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server)
+    client.flushdb()
+    client.close()
+    yield redis_server
