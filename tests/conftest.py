@@ -51,8 +51,17 @@ def redis_server() -> Iterator[str]:
         missing_service("redis-server is not installed")
     port = _free_port()
     proc = subprocess.Popen(  # noqa: S603 - fixed arguments, local binary
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -75,11 +84,11 @@ def _wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 
 @pytest.fixture
-def redis_url(redis_server: str) -> Iterator[str]:
+def redis_url(redis_server: str) -> str:
     """The Redis URL, with the database flushed before each test."""
     import redis
 
     client = redis.Redis.from_url(redis_server)
     client.flushdb()
     client.close()
-    yield redis_server
+    return redis_server

@@ -91,7 +91,12 @@ def error(
 
 def redirect(location: str, headers: Sequence[tuple[str, str]] = ()) -> Answer:
     """A 303 See Other: the browser follows it with a GET."""
-    return Answer(303, [("location", location), *PRIVATE, *headers])
+    # An empty body still names its type: WSGI's validator and some proxies
+    # expect Content-Type on every answer but 204 and 304.
+    return Answer(
+        303,
+        [("location", location), ("content-type", "text/plain"), *PRIVATE, *headers],
+    )
 
 
 def is_browser(accept: str | None) -> bool:
@@ -101,7 +106,14 @@ def is_browser(accept: str | None) -> bool:
 
 # Characters browsers drop or treat as separators before resolving a URL;
 # any of them in a ``next`` value is a sign of an attempt to escape the site.
-_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+# A space is only stripped at the ends of a URL (WHATWG URL parsing), and
+# the leading "/" is checked apart, so an inner space (``/my%20files``, or
+# ``/my files`` once the query string was decoded) is allowed and escaped.
+# Lone surrogates (possible from a JSON body) cannot be encoded at all.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\\ud800-\udfff]")
+#: What may stay as it is in a Location header: printable ASCII. ``%`` is
+#: among it, so escapes already present are kept, not doubled.
+_LOCATION_SAFE = "".join(map(chr, range(0x21, 0x7F)))
 
 
 def safe_next(value: str | None) -> str:
@@ -122,7 +134,9 @@ def safe_next(value: str | None) -> str:
     parts = urlsplit(decoded)
     if parts.scheme or parts.netloc:
         return "/"
-    return value
+    # A query string arrives decoded, so ``/中`` is common; header values
+    # must be ASCII, so such characters go back to percent-escapes.
+    return quote(value, safe=_LOCATION_SAFE)
 
 
 def with_next(url: str, next_path: str) -> str:

@@ -34,7 +34,7 @@ from ._core import (
 )
 from ._request import SCOPE_CORE, current_request
 from ._settings import Settings
-from ._store import open_async_store
+from ._store import AsyncMemoryStore, open_async_store
 from .errors import Y2WError
 
 __all__ = ["Y2WMiddleware"]
@@ -89,6 +89,15 @@ class Y2WMiddleware:
         self._loader_is_async = _is_async_callable(user_loader)
         self._token_header = settings.token_header.lower().encode("latin-1")
         self._token_param = settings.token_param.encode("latin-1")
+        # Bound once: the hot path should not walk attribute chains.
+        self._routes = self.core.routes
+        self._read_cookie = self.core.read_cookie
+        # An in-process store answers at once: no need for a coroutine.
+        self._revoked_now = (
+            self.store.memory.is_revoked
+            if isinstance(self.store, AsyncMemoryStore)
+            else None
+        )
         self._encoded = {
             id(headers): (_encode(headers), headers)
             for headers in self.core.constant_headers
@@ -106,17 +115,22 @@ class Y2WMiddleware:
             return
 
         cookie, token_header = self._read_headers(scope)
-        path: str = scope["path"]
-        query: bytes = scope["query_string"]
-        if token_header or self._token_param in query or path in self.core.routes:
+        if (
+            token_header
+            or self._token_param in scope["query_string"]
+            or scope["path"] in self._routes
+        ):
             await self._flow(scope, receive, send)
             return
 
         # The hot path: a plain request, perhaps with a session cookie.
-        user, headers = self.core.read_cookie(cookie)
+        user, headers = self._read_cookie(cookie)
         if user is not None:
             try:
-                revoked = await self.store.is_revoked(user.session_id)
+                if self._revoked_now is not None:
+                    revoked = self._revoked_now(user.session_id)
+                else:
+                    revoked = await self.store.is_revoked(user.session_id)
             except Y2WError as exc:
                 await _send_answer(send, gateway_failure(exc))
                 return
@@ -287,19 +301,23 @@ def _view(scope: Scope) -> RequestView:
 
 def _merge(app_headers: Any, extra: RawHeaders) -> tuple[RawHeaders, str | None]:
     # A header the app set already wins: it chose its own caching, and an
-    # answer built by login_required carries our Vary already.
-    merged = list(app_headers)
-    skip = set()
+    # answer built by login_required carries our Vary already. ASGI header
+    # names are lower-case by the spec, so they are compared as they are.
+    skip_cache = skip_vary = False
     code = None
-    for name, value in merged:
-        lowered = name.lower()
-        vary_cookie = lowered == b"vary" and b"cookie" in value.lower()
-        if lowered == b"cache-control" or vary_cookie:
-            skip.add(lowered)
-        elif lowered == _ANSWER_HEADER:
+    for name, value in app_headers:
+        if name == b"cache-control":
+            skip_cache = True
+        elif name == b"vary" and b"cookie" in value.lower():
+            skip_vary = True
+        elif name == _ANSWER_HEADER:
             code = value.decode("latin-1")
-    merged.extend(pair for pair in extra if pair[0] not in skip)
-    return merged, code
+    if skip_cache or skip_vary:
+        skipped = {b"cache-control"} if skip_cache else set()
+        if skip_vary:
+            skipped.add(b"vary")
+        extra = [pair for pair in extra if pair[0] not in skipped]
+    return [*app_headers, *extra], code
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

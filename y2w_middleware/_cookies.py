@@ -8,7 +8,6 @@ sibling domain) as no session at all.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ._settings import Settings
@@ -19,29 +18,46 @@ __all__ = ["MAX_COOKIE_SIZE", "CookieJar", "find_cookie"]
 #: issued by us and is not worth verifying.
 MAX_COOKIE_SIZE = 4096
 
+#: First or last characters that make a value worth stripping or unquoting.
+_PADDED = frozenset(' \t"')
+
 #: Marks a cookie value that occurred more than once in one header.
 DUPLICATE = "\x00duplicate"
 
 
-def cookie_pattern(name: str) -> re.Pattern[str]:
-    """A pattern that finds the value of cookie *name* in a Cookie header."""
-    return re.compile(r"(?:^|;)\s*" + re.escape(name) + r"=([^;]*)")
+def cookie_pattern(name: str) -> str:
+    """The key that finds cookie *name* in a Cookie header (``name=``)."""
+    return name + "="
 
 
-def find_cookie(header: str, pattern: re.Pattern[str]) -> str | None:
-    """Return the one value *pattern* names in *header*.
+def find_cookie(header: str, key: str) -> str | None:
+    """Return the one value of the cookie *key* names in *header*.
 
     ``None`` when it is absent, :data:`DUPLICATE` when it is there twice.
+    Plain string searches, not a regex: this runs on every request.
     """
-    found = pattern.findall(header)
-    if not found:
+    position = header.find(key)
+    if position < 0:
         return None
-    if len(found) > 1:
-        return DUPLICATE
-    value: str = found[0].strip()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1]
-    return value
+    found: str | None = None
+    while position >= 0:
+        # Only a name at the start of a pair counts: "xy2w_session=" is
+        # another cookie whose name merely ends like ours.
+        if position == 0 or header[position - 1] in "; \t":
+            if found is not None:
+                return DUPLICATE
+            start = position + len(key)
+            end = header.find(";", start)
+            found = header[start:] if end < 0 else header[start:end]
+        position = header.find(key, position + len(key))
+
+    if found is None:
+        return None
+    if found[:1] in _PADDED or found[-1:] in _PADDED:
+        found = found.strip()
+        if len(found) >= 2 and found[0] == found[-1] == '"':
+            found = found[1:-1]
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,7 +298,7 @@ class Core:
         user, cookies = admitted
         headers = [*PRIVATE, *NO_REFERRER, *cookies]
         if from_query and browser and request.method in ("GET", "HEAD"):
-            return Answer(303, [("location", next_url), *headers])
+            return redirect(next_url, [*NO_REFERRER, *cookies])
         query = clean_url.partition("?")[2] if clean_url is not None else None
         return Proceed(user, headers, query=query)
 

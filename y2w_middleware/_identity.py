@@ -9,7 +9,7 @@ Starlette's ``BaseUser`` interface so ``request.user`` works unchanged.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.authentication import BaseUser
@@ -18,7 +18,11 @@ from .errors import GatewayUnavailable
 
 __all__ = ["AnonymousUser", "Identity", "User"]
 
-_TIME_FIELDS = {"expire": "expire", "createdAt": "created_at", "updatedAt": "updated_at"}
+_TIME_FIELDS = {
+    "expire": "expire",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,12 +86,15 @@ def _parse_time(value: object, key: str) -> datetime:
         raise GatewayUnavailable(f"account answer has a malformed {key!r}") from None
     if parsed.tzinfo is None:
         raise GatewayUnavailable(f"account answer has a {key!r} without a zone")
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 lies before year 1
+        raise GatewayUnavailable(f"account answer has a malformed {key!r}") from None
 
 
 def _format_time(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
 
 
@@ -100,7 +107,7 @@ class User(BaseUser):
     :param session_expires: when the session ends, whatever happens (UTC).
     """
 
-    __slots__ = ("uid", "name", "login_at", "session_expires", "session_id")
+    __slots__ = ("login_at", "name", "session_expires", "session_id", "uid")
 
     def __init__(
         self,

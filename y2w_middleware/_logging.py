@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["logger", "install_url_redaction", "redact_url"]
+__all__ = ["install_url_redaction", "logger", "redact_url"]
 
 logger = logging.getLogger("y2w_middleware")
 

@@ -89,13 +89,17 @@ class SessionCodec:
 
     def read(self, value: str) -> User | None:
         """The user a cookie value stands for, or None if it is not valid now."""
+        if len(value) > MAX_COOKIE_SIZE:
+            logger.debug("session cookie refused: oversized")
+            return None
         now = self._clock()
         cached = self._verified.get(value)
         if cached is not None:
             user, expires = cached
             if now < expires:
                 return user
-            del self._verified[value]
+            # pop, not del: another thread may have dropped it already.
+            self._verified.pop(value, None)
             logger.debug("session cookie refused: expired")
             return None
 
@@ -106,9 +110,6 @@ class SessionCodec:
         return user_and_expiry[0]
 
     def _verify(self, value: str, now: float) -> tuple[User, float] | None:
-        if len(value) > MAX_COOKIE_SIZE:
-            logger.debug("session cookie refused: oversized")
-            return None
         try:
             payload = self._serializer.loads(value)
         except BadSignature:
@@ -133,9 +134,16 @@ class SessionCodec:
         return User(uid, name, _utc(login_at), _utc(expires), session_id), expires
 
     def _remember(self, value: str, user: User, expires: float) -> None:
-        if len(self._verified) >= _CACHE_SIZE:
-            # Drop the oldest entry: dicts keep insertion order.
-            del self._verified[next(iter(self._verified))]
+        if len(value) > MAX_COOKIE_SIZE:
+            return  # read() refuses it anyway; do not let it take a slot
+        # Drop the oldest entries (dicts keep insertion order). Threads may
+        # race here; a loop, not a single pop, brings a cache that a lost
+        # race left over the cap back under it.
+        while len(self._verified) >= _CACHE_SIZE:
+            try:
+                self._verified.pop(next(iter(self._verified)), None)
+            except (StopIteration, RuntimeError):
+                break
         self._verified[value] = (user, expires)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -81,8 +82,9 @@ class Settings:
     """
 
     appid: str = ""
-    secret: Secret = Secret("")
-    session_secret: Secret = Secret("")
+    # Secret is immutable, so one shared empty default is safe.
+    secret: Secret = Secret("")  # noqa: RUF009
+    session_secret: Secret = Secret("")  # noqa: RUF009
     session_secret_fallbacks: tuple[Secret, ...] = ()
     gateway_url: str = DEFAULT_GATEWAY_URL
     timeout: float = 5.0
@@ -99,7 +101,8 @@ class Settings:
     login_url: str | None = None
     bind_url: str | None = None
     expose_access_token: bool = False
-    redis_url: str | None = None
+    # The URL may hold a password (redis://:password@host), so no repr.
+    redis_url: str | None = dataclasses.field(default=None, repr=False)
     #: How long a verified but not yet bound identity waits for the bind
     #: page (seconds); identity tokens themselves live five minutes.
     pending_max_age: int = 600
@@ -111,9 +114,7 @@ class Settings:
     def __post_init__(self) -> None:
         self._coerce_secrets()
         problems = [
-            problem
-            for check in _CHECKS
-            if (problem := check(self)) is not None
+            problem for check in _CHECKS if (problem := check(self)) is not None
         ]
         if problems:
             raise ConfigError(problems)
@@ -268,13 +269,19 @@ def _check_gateway_url(settings: Settings) -> str | None:
     return None
 
 
-def _check_positive(field: str) -> Callable[[Settings], str | None]:
+def _check_positive(
+    field: str, kind: type[int] | type[float]
+) -> Callable[[Settings], str | None]:
     def check(settings: Settings) -> str | None:
         value = getattr(settings, field)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"{_label(field)} must be a number"
-        if value <= 0:
-            return f"{_label(field)} must be greater than zero"
+        # A float session lifetime would be signed into cookies that then
+        # fail the whole-seconds check when read back, so ints stay ints.
+        allowed = int if kind is int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            noun = "whole number" if kind is int else "number"
+            return f"{_label(field)} must be a {noun}"
+        if not math.isfinite(value) or value <= 0:
+            return f"{_label(field)} must be a finite number greater than zero"
         return None
 
     return check
@@ -313,11 +320,25 @@ def _check_path(field: str, optional: bool) -> Callable[[Settings], str | None]:
             return None
         if not isinstance(value, str) or not value.startswith("/"):
             return f"{_label(field)} must be a path starting with /"
-        if value.startswith("//") or any(c in value for c in "?#\\ "):
+        # ";" would smuggle attributes into Set-Cookie, controls and
+        # non-ASCII cannot go into a header at all.
+        plain = value.isascii() and value.isprintable()
+        if value.startswith("//") or any(c in value for c in "?#\\ ;") or not plain:
             return f"{_label(field)} must be a plain path"
         return None
 
     return check
+
+
+_DOMAIN = re.compile(r"^\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def _check_domain(settings: Settings) -> str | None:
+    # The value goes verbatim into Set-Cookie's Domain attribute.
+    domain = settings.cookie_domain
+    if domain is not None and not _DOMAIN.match(domain):
+        return f"{_label('cookie_domain')} must be a host name"
+    return None
 
 
 def _check_url(field: str) -> Callable[[Settings], str | None]:
@@ -356,9 +377,9 @@ _CHECKS: tuple[Callable[[Settings], str | None], ...] = (
     _check_required("session_secret"),
     _check_session_secret,
     _check_gateway_url,
-    _check_positive("timeout"),
-    _check_positive("session_max_age"),
-    _check_positive("pending_max_age"),
+    _check_positive("timeout", float),
+    _check_positive("session_max_age", int),
+    _check_positive("pending_max_age", int),
     _check_bool("cookie_secure"),
     _check_bool("expose_access_token"),
     _check_samesite,
@@ -366,6 +387,7 @@ _CHECKS: tuple[Callable[[Settings], str | None], ...] = (
     _check_name("token_param", _COOKIE_NAME),
     _check_name("token_header", _HEADER_NAME),
     _check_path("cookie_path", optional=False),
+    _check_domain,
     _check_path("prefix", optional=False),
     _check_url("login_url"),
     _check_url("bind_url"),

@@ -233,7 +233,15 @@ def _send_answer(
 ) -> Iterable[bytes]:
     status = f"{answer.status} {_REASONS.get(answer.status, 'Unknown')}"
     headers = [*answer.headers, ("content-length", str(len(answer.body)))]
+    if answer.status not in (204, 304) and not _has_content_type(answer.headers):
+        # PEP 3333 checkers (wsgiref.validate) want a type on every answer
+        # that may have a body, an empty 303 included.
+        headers.append(("content-type", "text/plain; charset=utf-8"))
     start_response(status, headers)
     if environ.get("REQUEST_METHOD") == "HEAD":
         return [b""]
     return [answer.body]
+
+
+def _has_content_type(headers: Headers) -> bool:
+    return any(name.lower() == "content-type" for name, _ in headers)
