@@ -62,7 +62,8 @@ class Y2WMiddleware:
     :param app: the ASGI app to protect.
     :param settings: the settings; ``None`` reads ``Y2W_*`` variables.
     :param user_loader: ``identity -> user or None``, sync or async; it runs
-        at login only. ``None`` (or no loader) means the person is unknown.
+        at login only, and ``None`` from it means the person is unknown. With
+        no loader at all, everyone the gateway recognises is let in.
     :param client: a gateway client to use instead of building one.
     :param overrides: settings by keyword (``login_url="/login"``, ...).
     """
@@ -70,6 +71,7 @@ class Y2WMiddleware:
     def __init__(
         self,
         app: ASGIApp,
+        /,
         settings: Settings | None = None,
         user_loader: UserLoader | None = None,
         *,

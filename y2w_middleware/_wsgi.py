@@ -7,14 +7,13 @@ calls the app. Every decision is in ``_core``.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from starlette.authentication import BaseUser
 
 from ._answers import Answer, Headers
-from ._asgi import UserLoader, build_settings
+from ._asgi import UserLoader, _is_async_callable, build_settings
 from ._client import GatewayClient
 from ._core import (
     ANONYMOUS,
@@ -63,6 +62,7 @@ class Y2WWSGIMiddleware:
     def __init__(
         self,
         app: WSGIApplication,
+        /,
         settings: Settings | None = None,
         user_loader: UserLoader | None = None,
         *,
@@ -71,7 +71,7 @@ class Y2WWSGIMiddleware:
     ) -> None:
         if user_loader is not None and not callable(user_loader):
             raise TypeError("user_loader must be callable")
-        if inspect.iscoroutinefunction(user_loader):
+        if _is_async_callable(user_loader):
             raise TypeError(
                 "an async user_loader needs the ASGI Y2WMiddleware; "
                 "give Y2WWSGIMiddleware a plain function"

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from ._faces import Receive, Scope, Send
 
-_TOKEN_PATH: Final = "/v1/token"  # noqa: S105 - a path, not a password
+_TOKEN_PATH: Final = "/v1/token"
 _ACCOUNT_PREFIX: Final = "/api/face-login/account/"
 
 
