@@ -14,6 +14,18 @@ import secrets
 import string
 from datetime import UTC, datetime
 
+__all__ = [
+    "ERRORS",
+    "JSON_TYPE",
+    "Reply",
+    "error_reply",
+    "iso_millis",
+    "json_reply",
+    "method_not_allowed",
+    "new_token",
+    "not_found",
+]
+
 #: The one media type the gateway answers with.
 JSON_TYPE = "application/json; charset=utf-8"
 

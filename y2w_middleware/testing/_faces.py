@@ -19,6 +19,17 @@ import httpx2
 
 from ._contract import Reply
 
+__all__ = [
+    "RAW_PATH_KEY",
+    "FakeTransport",
+    "Handler",
+    "Receive",
+    "Scope",
+    "Send",
+    "asgi",
+    "wsgi",
+]
+
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 

@@ -22,6 +22,10 @@ from ._contract import Reply, method_not_allowed, new_token, not_found
 from ._faults import Endpoint, Fault, Injection, Target, fault_reply, take
 from ._state import EXPIRED, GatewayState, Person
 
+__all__ = [
+    "FakeGateway",
+]
+
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 

@@ -14,6 +14,15 @@ from typing import Literal
 
 from ._contract import JSON_TYPE, Reply
 
+__all__ = [
+    "Endpoint",
+    "Fault",
+    "Injection",
+    "Target",
+    "fault_reply",
+    "take",
+]
+
 #: The two endpoints of the contract, as the fake names them.
 Endpoint = Literal["token", "account"]
 

@@ -23,6 +23,12 @@ import pytest
 
 from ._fake import FakeGateway
 
+__all__ = [
+    "fake_gateway",
+    "fake_gateway_url",
+    "y2w_env",
+]
+
 
 @pytest.fixture
 def fake_gateway() -> FakeGateway:

@@ -17,6 +17,10 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ._faces import RAW_PATH_KEY
 
+__all__ = [
+    "serve",
+]
+
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication, WSGIEnvironment
 

@@ -13,6 +13,12 @@ from urllib.parse import parse_qs
 
 from ._contract import Reply, error_reply, iso_millis, json_reply, new_token
 
+__all__ = [
+    "EXPIRED",
+    "GatewayState",
+    "Person",
+]
+
 #: A time in the past of any clock: what "expired" is set to.
 EXPIRED = -math.inf
 
