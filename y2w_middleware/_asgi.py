@@ -297,7 +297,6 @@ def _view(scope: Scope) -> RequestView:
         path=scope["path"],
         query=scope["query_string"].decode("latin-1"),
         headers=headers,
-        scheme=scope.get("scheme", "http"),
     )
 
 

@@ -139,7 +139,6 @@ class RequestView:
     path: str
     query: str
     headers: Mapping[str, str]
-    scheme: str = "http"
 
     @property
     def url(self) -> str:
@@ -234,14 +233,6 @@ class Core:
         """Headers for a request whose session turned out to be revoked."""
         logger.debug("session cookie refused: revoked")
         return self._clear_session
-
-    def needs_flow(self, path: str, query: str, has_token_header: bool) -> bool:
-        """Whether a request needs :meth:`flow` rather than the hot path."""
-        return (
-            has_token_header
-            or (self.token_param in query)
-            or (path.startswith(self.prefix) and path in self.routes)
-        )
 
     # -- everything else ---------------------------------------------------
 

@@ -188,7 +188,6 @@ def _view(environ: WSGIEnvironment) -> RequestView:
         path=environ.get("PATH_INFO", ""),
         query=environ.get("QUERY_STRING", ""),
         headers=headers,
-        scheme=environ.get("wsgi.url_scheme", "http"),
     )
 
 
