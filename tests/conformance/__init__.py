@@ -1,0 +1,1 @@
+"""One suite of behaviours, run against the ASGI and the WSGI adapter alike."""
