@@ -274,6 +274,31 @@ def test_settings_come_from_app_config(gw: FakeGateway) -> None:
 
 
 @pytest.mark.usefixtures("no_env")
+def test_config_settings_with_a_given_client(gw: FakeGateway) -> None:
+    """``Y2W(app, client=...)`` reads app.config and uses the client handed over."""
+    app = make_app()
+    app.config.update(
+        Y2W_APPID=gw.appid,
+        Y2W_SECRET=gw.secret,
+        Y2W_SESSION_SECRET=SESSION_SECRET,
+        Y2W_COOKIE_SECURE=False,
+    )
+    settings = Settings(appid=gw.appid, secret=gw.secret, session_secret=SESSION_SECRET)
+    gateway = GatewayClient(settings, transport=gw.transport())
+
+    extension = Y2W(app, client=gateway)
+
+    assert extension.middleware is not None
+    assert extension.middleware.client is gateway
+    token = gw.issue_identity_token(UID, NAME)
+    with httpx2.Client(
+        transport=httpx2.WSGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        response = client.get("/", headers={"X-Identity-Token": token, **API})
+    assert response.json()["name"] == NAME
+
+
+@pytest.mark.usefixtures("no_env")
 def test_config_wins_over_env_and_keywords_over_both(
     gw: FakeGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,15 +7,20 @@ goes out as ASGI messages. Every decision is in ``_core``.
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 import anyio.to_thread
 from starlette.authentication import AuthCredentials, BaseUser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._adapter import (
+    UserLoader,
+    build_settings,
+    check_user_loader,
+    is_async_callable,
+    query_mentions,
+)
 from ._answers import ANSWER_HEADER, Answer, Headers, error
 from ._client import AsyncGatewayClient
 from ._core import (
@@ -39,21 +44,11 @@ from .errors import Y2WError
 
 __all__ = ["Y2WMiddleware"]
 
-UserLoader = Callable[..., Any]
 RawHeaders = list[tuple[bytes, bytes]]
 
 _AUTHENTICATED = AuthCredentials(["authenticated"])
 _UNAUTHENTICATED = AuthCredentials()
 _ANSWER_HEADER = ANSWER_HEADER.encode("latin-1")
-
-
-def build_settings(settings: Settings | None, overrides: dict[str, Any]) -> Settings:
-    """The middleware's settings: given ones, with keyword overrides on top."""
-    if settings is None:
-        return Settings.from_env(**overrides)
-    if overrides:
-        return dataclasses.replace(settings, **overrides)
-    return settings
 
 
 class Y2WMiddleware:
@@ -78,8 +73,7 @@ class Y2WMiddleware:
         client: AsyncGatewayClient | None = None,
         **overrides: Any,
     ) -> None:
-        if user_loader is not None and not callable(user_loader):
-            raise TypeError("user_loader must be callable")
+        check_user_loader(user_loader)
         settings = build_settings(settings, overrides)
 
         self.app = app
@@ -88,7 +82,7 @@ class Y2WMiddleware:
         self.store = open_async_store(settings)
         self.client = client or AsyncGatewayClient(settings, store=self.store)
         self._loader = user_loader
-        self._loader_is_async = _is_async_callable(user_loader)
+        self._loader_is_async = is_async_callable(user_loader)
         self._token_header = settings.token_header.lower().encode("latin-1")
         self._token_param = settings.token_param.encode("latin-1")
         # Bound once: the hot path should not walk attribute chains.
@@ -119,7 +113,7 @@ class Y2WMiddleware:
         cookie, token_header = self._read_headers(scope)
         if (
             token_header
-            or self._token_param in scope["query_string"]
+            or query_mentions(scope["query_string"], self._token_param)
             or scope["path"] in self._routes
         ):
             await self._flow(scope, receive, send)
@@ -273,14 +267,6 @@ class Y2WMiddleware:
 
 def _encode(headers: Headers) -> RawHeaders:
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-
-
-def _is_async_callable(obj: object) -> bool:
-    if obj is None:
-        return False
-    return inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(
-        getattr(obj, "__call__", None)  # noqa: B004 - objects with async __call__
-    )
 
 
 def _view(scope: Scope) -> RequestView:

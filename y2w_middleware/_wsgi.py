@@ -12,8 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.authentication import BaseUser
 
+from ._adapter import (
+    UserLoader,
+    build_settings,
+    check_user_loader,
+    is_async_callable,
+    query_mentions,
+)
 from ._answers import Answer, Headers
-from ._asgi import UserLoader, _is_async_callable, build_settings
 from ._client import GatewayClient
 from ._core import (
     ANONYMOUS,
@@ -69,9 +75,8 @@ class Y2WWSGIMiddleware:
         client: GatewayClient | None = None,
         **overrides: Any,
     ) -> None:
-        if user_loader is not None and not callable(user_loader):
-            raise TypeError("user_loader must be callable")
-        if _is_async_callable(user_loader):
+        check_user_loader(user_loader)
+        if is_async_callable(user_loader):
             raise TypeError(
                 "an async user_loader needs the ASGI Y2WMiddleware; "
                 "give Y2WWSGIMiddleware a plain function"
@@ -94,7 +99,7 @@ class Y2WWSGIMiddleware:
         has_token_header = self._token_environ in environ
         if (
             has_token_header
-            or self.core.token_param in query
+            or query_mentions(query, self.core.token_param)
             or path in self.core.routes
         ):
             return self._flow(environ, start_response)

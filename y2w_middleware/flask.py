@@ -15,7 +15,7 @@ from flask import Flask, request
 from starlette.authentication import BaseUser
 from werkzeug.local import LocalProxy
 
-from ._asgi import UserLoader
+from ._adapter import UserLoader
 from ._request import get_user
 from ._settings import Settings
 from ._wsgi import Y2WWSGIMiddleware
@@ -56,16 +56,17 @@ class Y2W:
 
     def init_app(self, app: Flask) -> None:
         """Wrap *app*'s WSGI callable; raises ``ConfigError`` on bad settings."""
+        # ``client`` goes to the middleware; every other keyword is a setting.
+        overrides = dict(self.overrides)
+        client = overrides.pop("client", None)
         settings = self.settings
         if settings is None:
             environ = {**os.environ, **_config_variables(app)}
-            settings = Settings.from_env(environ, **self.overrides)
-            overrides: dict[str, Any] = {}
-        else:
-            overrides = self.overrides
+            settings = Settings.from_env(environ, **overrides)
+            overrides = {}
 
         self.middleware = Y2WWSGIMiddleware(
-            app.wsgi_app, settings, self.user_loader, **overrides
+            app.wsgi_app, settings, self.user_loader, client=client, **overrides
         )
         app.wsgi_app = self.middleware  # type: ignore[method-assign]
         app.extensions["y2w"] = self

@@ -148,6 +148,19 @@ def test_query_token_reaches_an_api_app_without_the_token(client: AppClient) -> 
     assert client.set_cookie(response) is not None
 
 
+def test_percent_encoded_parameter_name_still_logs_in(client: AppClient) -> None:
+    """``identity%54oken=`` is the same parameter: it logs in, never reaches the app."""
+    token = client.token()
+
+    response = client.get(f"/?identity%54oken={token}&b=2", headers=API)
+
+    assert response.status_code == 200
+    page = response.json()
+    assert page["user"] == NAME
+    assert token not in page["query"]
+    assert client.set_cookie(response) is not None
+
+
 def test_header_token_reaches_the_app_with_the_user(client: AppClient) -> None:
     """An ``X-Identity-Token`` request reaches the app logged in, with the cookie."""
     token = client.token()
