@@ -15,14 +15,8 @@ from typing import Any
 import httpx2
 
 from y2w_middleware import Settings
-from y2w_middleware._gateway import (
-    Answer,
-    Exclusive,
-    Flow,
-    Send,
-    Sleep,
-    StoreCall,
-)
+from y2w_middleware._effects import Exclusive, Flow, Send, Sleep, StoreCall
+from y2w_middleware._replies import Answer
 from y2w_middleware.testing import FakeGateway
 
 __all__ = [

@@ -30,8 +30,8 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from y2w_middleware import Identity, Settings
 from y2w_middleware._client import AsyncGatewayClient, GatewayClient
-from y2w_middleware._gateway import AccessToken
 from y2w_middleware._store import AsyncMemoryStore, MemoryStore
+from y2w_middleware._token import AccessToken
 from y2w_middleware.errors import (
     AccessTokenHasExpired,
     CredentialError,

@@ -22,6 +22,7 @@ from y2w_middleware.errors import (
     SecretError,
     SecretHasDisabled,
     SecretIsInvalid,
+    StoreUnavailable,
     Y2WError,
     gateway_error,
 )
@@ -31,6 +32,7 @@ TREE = [
     (ConfigError, Y2WError),
     (InvalidIdentityToken, Y2WError),
     (GatewayUnavailable, Y2WError),
+    (StoreUnavailable, GatewayUnavailable),
     (GatewayError, Y2WError),
     (AccessTokenError, GatewayError),
     (AccessTokenNoExist, AccessTokenError),

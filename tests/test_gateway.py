@@ -23,18 +23,18 @@ from _helpers import (
 )
 
 from y2w_middleware import Settings
-from y2w_middleware._gateway import (
+from y2w_middleware._effects import Send
+from y2w_middleware._gateway import Gateway
+from y2w_middleware._replies import (
     MAX_BODY,
-    AccessToken,
     Answer,
     BodyReader,
     Failure,
-    Gateway,
-    Send,
     parse_account,
     parse_token,
 )
 from y2w_middleware._store import MemoryStore
+from y2w_middleware._token import AccessToken
 from y2w_middleware.errors import (
     AccessTokenHasExpired,
     AccessTokenIsInvalid,

@@ -21,21 +21,19 @@ import redis
 from _helpers import SESSION_SECRET, settings_for
 
 from y2w_middleware import Identity, Secret, Settings
-from y2w_middleware import _store as store_module
+from y2w_middleware import _redis_common as store_module
 from y2w_middleware._client import AsyncGatewayClient, GatewayClient
-from y2w_middleware._gateway import AccessToken
+from y2w_middleware._redis import AsyncRedisStore, RedisStore
 from y2w_middleware._store import (
     AsyncMemoryStore,
-    AsyncRedisStore,
     AsyncTokenStore,
     MemoryStore,
-    RedisStore,
-    StoreUnavailable,
     TokenStore,
     open_async_store,
     open_store,
 )
-from y2w_middleware.errors import ConfigError, LimitExceeded
+from y2w_middleware._token import AccessToken
+from y2w_middleware.errors import ConfigError, LimitExceeded, StoreUnavailable
 from y2w_middleware.testing import FakeGateway, Fault
 
 IDENTITY_TOKEN = "9bqzkNIrbeEpA5Ar"

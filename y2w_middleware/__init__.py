@@ -13,10 +13,10 @@ from __future__ import annotations
 from ._asgi import Y2WMiddleware
 from ._client import AsyncGatewayClient, GatewayClient
 from ._decorators import login_required
-from ._gateway import AccessToken
 from ._identity import AnonymousUser, Identity, User
 from ._request import get_pending_identity, get_user
 from ._settings import Secret, Settings
+from ._token import AccessToken
 from ._wsgi import Y2WWSGIMiddleware
 
 __all__ = [

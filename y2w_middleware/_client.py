@@ -18,21 +18,11 @@ from urllib.parse import urlsplit, urlunsplit
 import anyio
 import httpx2
 
-from ._gateway import (
-    AccessToken,
-    Answer,
-    BodyReader,
-    Effect,
-    Exclusive,
-    Failure,
-    Flow,
-    Gateway,
-    Send,
-    Sleep,
-    StoreCall,
-)
+from ._effects import Effect, Exclusive, Flow, Send, Sleep, StoreCall
+from ._gateway import Gateway
 from ._identity import Identity
 from ._logging import install_url_redaction
+from ._replies import Answer, BodyReader, Failure
 from ._settings import Settings
 from ._store import (
     AsyncMemoryStore,
@@ -42,6 +32,7 @@ from ._store import (
     open_async_store,
     open_store,
 )
+from ._token import AccessToken
 
 __all__ = ["AsyncGatewayClient", "GatewayClient"]
 
@@ -101,7 +92,7 @@ class GatewayClient(_ClientBase):
         self._http = httpx2.Client(
             transport=transport,
             timeout=httpx2.Timeout(self._settings.timeout),
-            follow_redirects=False,  # a 3xx is a fault, see _gateway._read
+            follow_redirects=False,  # a 3xx is a fault, see _replies._read
         )
 
     @property
@@ -217,7 +208,7 @@ class AsyncGatewayClient(_ClientBase):
         self._http = httpx2.AsyncClient(
             transport=transport,
             timeout=httpx2.Timeout(self._settings.timeout),
-            follow_redirects=False,  # a 3xx is a fault, see _gateway._read
+            follow_redirects=False,  # a 3xx is a fault, see _replies._read
         )
 
     @property

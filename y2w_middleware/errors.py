@@ -6,7 +6,8 @@ The tree::
     ├── ConfigError                 a setting is missing or wrong (start-up)
     ├── InvalidIdentityToken        a token failed the local shape check
     ├── GatewayUnavailable          network failure, timeout, unexpected
-    │                               status or malformed answer
+    │   │                           status or malformed answer
+    │   └── StoreUnavailable        the shared store (Redis) failed
     └── GatewayError                the gateway answered with an error code
         ├── AccessTokenError        401: our access token was refused
         │   ├── AccessTokenNoExist
@@ -48,6 +49,7 @@ __all__ = [
     "SecretError",
     "SecretHasDisabled",
     "SecretIsInvalid",
+    "StoreUnavailable",
     "Y2WError",
     "gateway_error",
 ]
@@ -96,6 +98,13 @@ class GatewayUnavailable(Y2WError):
         self.status = status
         self.retry_after = retry_after
         super().__init__(reason)
+
+
+class StoreUnavailable(GatewayUnavailable):
+    """The shared store (Redis) could not be reached or gave a bad answer.
+
+    A ``GatewayUnavailable``: a login cannot proceed and waiting may help.
+    """
 
 
 class GatewayError(Y2WError):

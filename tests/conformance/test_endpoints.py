@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from y2w_middleware import _gateway
+from y2w_middleware import _token
 
 from .conftest import NAME, UID, AppClient
 
@@ -158,7 +158,7 @@ def test_access_token_expires_is_the_remaining_lifetime(
     client = make_client(expose_access_token=True)
     first = client.get("/y2w/access-token").json()
 
-    monkeypatch.setattr(_gateway, "time", _Later(1000))
+    monkeypatch.setattr(_token, "time", _Later(1000))
     later = client.get("/y2w/access-token").json()
 
     assert later["accessToken"] == first["accessToken"]
