@@ -16,9 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from .errors import (
+    CredentialError,
+    GatewayError,
+    GatewayUnavailable,
+    IdentityTokenError,
+    LimitExceeded,
+    Y2WError,
+)
+
 __all__ = [
     "Answer",
     "error",
+    "gateway_failure",
     "is_browser",
     "json_answer",
     "redirect",
@@ -143,3 +153,20 @@ def with_next(url: str, next_path: str) -> str:
     """*url* with a ``next`` query parameter added."""
     joiner = "&" if "?" in url else "?"
     return f"{url}{joiner}next={quote(next_path, safe='/')}"
+
+
+def gateway_failure(exc: Y2WError) -> Answer:
+    """The documented answer for a failed gateway call (DESIGN.md table)."""
+    if isinstance(exc, IdentityTokenError):
+        return error(exc.code, 401, NO_REFERRER)
+    if isinstance(exc, LimitExceeded):
+        retry = str(exc.retry_after or 60)
+        return error("LimitExceeded", 503, [("retry-after", retry), *NO_REFERRER])
+    if isinstance(exc, CredentialError):
+        # Waiting will not fix refused credentials: no Retry-After. The
+        # client already logged the one ERROR line for this call.
+        return error("GatewayMisconfigured", 503, NO_REFERRER)
+    if isinstance(exc, GatewayUnavailable | GatewayError):
+        retry = str(getattr(exc, "retry_after", None) or 5)
+        return error("GatewayUnavailable", 503, [("retry-after", retry), *NO_REFERRER])
+    raise exc

@@ -21,11 +21,11 @@ from ._adapter import (
     is_async_callable,
     query_mentions,
 )
-from ._answers import ANSWER_HEADER, Answer, Headers, error
+from ._answers import ANSWER_HEADER, Answer, Headers, error, gateway_failure
 from ._client import AsyncGatewayClient
-from ._core import (
+from ._core import Core
+from ._flow import (
     ANONYMOUS,
-    Core,
     Effect,
     FetchAccessToken,
     IsRevoked,
@@ -35,7 +35,6 @@ from ._core import (
     RequestView,
     Resolve,
     Revoke,
-    gateway_failure,
 )
 from ._request import SCOPE_CORE, current_request
 from ._settings import Settings

@@ -1,165 +1,57 @@
 """The framework-neutral decisions for one request, without any I/O.
 
-``Core.flow(request)`` is a generator: it yields an *effect* whenever it
-needs the outside world (the request body, a gateway call, the app's
-``user_loader``, the revocation store) and receives the result back, or
-the exception it raised. It returns either an ``Answer`` (the middleware
-answers itself) or a ``Proceed`` (call the app with this user and add
-these headers to its answer). The ASGI adapter drives it with ``await``,
-the WSGI adapter with plain calls, so both behave the same by
-construction.
+``Core.flow(request)`` decides every request that is not a plain one: it
+routes the middleware's own endpoints (``_endpoints``), logs in from a
+token in the query or a header, and reads the session otherwise. It is a
+generator of effects (``_flow``), so the ASGI and WSGI adapters perform
+the same decisions, one with ``await`` and one with plain calls.
 
 Requests that carry only a session cookie never enter the generator: the
 adapters call :meth:`Core.read_cookie` and check revocation themselves,
-which keeps the hot path to a dict lookup and a clock read.
+which keeps the hot path to a string search, a dict lookup and a clock
+read.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeAlias
-from urllib.parse import parse_qsl, unquote_plus, urlsplit
+import functools
+from collections.abc import Callable, Generator
+from typing import Any
+from urllib.parse import parse_qsl
 
-from starlette.authentication import BaseUser
-
+from . import _endpoints as endpoints
 from ._answers import (
     NO_REFERRER,
     PRIVATE,
     Answer,
     Headers,
     error,
+    gateway_failure,
     is_browser,
-    json_answer,
     redirect,
     safe_next,
     with_next,
 )
 from ._cookies import DUPLICATE, CookieJar, cookie_pattern, find_cookie
-from ._identity import AnonymousUser, Identity, User
+from ._flow import (
+    ANONYMOUS,
+    Effect,
+    Flow,
+    IsRevoked,
+    LoadUser,
+    Proceed,
+    RequestView,
+    Resolve,
+)
+from ._identity import Identity, User
 from ._logging import logger
 from ._session import PendingCodec, SessionCodec
 from ._settings import Settings
-from .errors import (
-    CredentialError,
-    GatewayError,
-    GatewayUnavailable,
-    IdentityTokenError,
-    InvalidIdentityToken,
-    LimitExceeded,
-    Y2WError,
-)
+from .errors import InvalidIdentityToken, Y2WError
 
-__all__ = [
-    "ANONYMOUS",
-    "Core",
-    "FetchAccessToken",
-    "IsRevoked",
-    "LoadUser",
-    "Proceed",
-    "ReadBody",
-    "RequestView",
-    "Resolve",
-    "Revoke",
-]
-
-ANONYMOUS = AnonymousUser()
-#: Login bodies are a token and a ``next``: anything bigger is not one.
-MAX_BODY = 16 * 1024
+__all__ = ["Core"]
 
 _VARY: Headers = [("vary", "Cookie")]
-
-
-# -- what the core needs from outside -------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ReadBody:
-    """Read the request body, at most ``limit`` bytes (else ``None``)."""
-
-    limit: int
-
-
-@dataclass(frozen=True, slots=True)
-class Resolve:
-    """Ask the gateway who an identity token belongs to."""
-
-    token: str
-
-    def __repr__(self) -> str:
-        return "Resolve(token='***')"
-
-
-@dataclass(frozen=True, slots=True)
-class LoadUser:
-    """Call the app's ``user_loader``; answers its result (None: unknown)."""
-
-    identity: Identity
-
-
-@dataclass(frozen=True, slots=True)
-class IsRevoked:
-    """Whether a session id was revoked at logout."""
-
-    session_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Revoke:
-    """Revoke a session id for ``ttl`` seconds (its remaining life)."""
-
-    session_id: str
-    ttl: float
-
-
-@dataclass(frozen=True, slots=True)
-class FetchAccessToken:
-    """Get the (cached) access token for the front-end face component."""
-
-
-Effect: TypeAlias = (
-    ReadBody | Resolve | LoadUser | IsRevoked | Revoke | FetchAccessToken
-)
-Flow: TypeAlias = Generator[Effect, Any, "Answer | Proceed"]
-
-
-# -- what goes in and what comes out ---------------------------------------
-
-
-@dataclass(slots=True)
-class RequestView:
-    """The parts of a request the core looks at.
-
-    ``headers`` has lower-case names; a repeated header is joined with
-    ``", "`` except ``cookie``, joined with ``"; "``.
-    """
-
-    method: str
-    path: str
-    query: str
-    headers: Mapping[str, str]
-
-    @property
-    def url(self) -> str:
-        """The path and query, as a relative URL."""
-        return f"{self.path}?{self.query}" if self.query else self.path
-
-
-@dataclass(slots=True)
-class Proceed:
-    """Call the app with ``user``; add ``headers`` to its answer.
-
-    ``query``, when set, replaces the query string the app sees: the
-    identity token is taken out, so it never reaches the app's own logs.
-    """
-
-    user: BaseUser
-    headers: Headers
-    query: str | None = None
-
-
-# -- the decisions ---------------------------------------------------------
 
 
 class Core:
@@ -191,15 +83,19 @@ class Core:
 
         prefix = settings.prefix
         self.prefix = prefix + "/"
-        routes: dict[str, Callable[[RequestView], Flow]] = {
-            prefix + "/login": self._login,
-            prefix + "/logout": self._logout,
-            prefix + "/me": self._me,
-            prefix + "/bind/complete": self._bind_complete,
+        handlers = {
+            "/login": endpoints.login,
+            "/logout": endpoints.logout,
+            "/me": endpoints.me,
+            "/bind/complete": endpoints.bind_complete,
         }
         if settings.expose_access_token:
-            routes[prefix + "/access-token"] = self._access_token
-        self.routes = routes
+            handlers["/access-token"] = endpoints.access_token
+        #: Path -> flow, for the endpoints the middleware answers itself.
+        self.routes: dict[str, Callable[[RequestView], Flow]] = {
+            prefix + path: functools.partial(handler, self)
+            for path, handler in handlers.items()
+        }
 
     # -- the hot path ------------------------------------------------------
 
@@ -245,7 +141,7 @@ class Core:
         token, from_query = self._find_token(request)
         if token is not None:
             return (yield from self._token_login(request, token, from_query))
-        return (yield from self._session(request))
+        return (yield from self.session(request))
 
     def pending_identity(self, cookie_header: str | None) -> Identity | None:
         """The verified identity waiting for the bind page, if any."""
@@ -256,7 +152,8 @@ class Core:
             return None
         return self.pending.read(value)
 
-    def _session(self, request: RequestView) -> Flow:
+    def session(self, request: RequestView) -> Flow:
+        """The request's session user, revocation checked, as a ``Proceed``."""
         user, headers = self.read_cookie(request.headers.get("cookie"))
         if user is not None and (yield IsRevoked(user.session_id)):
             return Proceed(ANONYMOUS, self.revoked_headers())
@@ -276,13 +173,13 @@ class Core:
         # for a browser, from its address bar: it must not linger in
         # history, access logs or a Referer header.
         browser = is_browser(request.headers.get("accept"))
-        clean_url = without_param(request, self.token_param) if from_query else None
+        clean_url = request.url_without(self.token_param) if from_query else None
 
-        outcome = yield from self._verify_token(token)
+        outcome = yield from self.verify_token(token)
         if isinstance(outcome, Answer):
             return outcome
         next_url = clean_url or request.url
-        admitted = yield from self._admit(outcome, request, next_url)
+        admitted = yield from self.admit(outcome, request, next_url)
         if isinstance(admitted, Answer):
             return admitted
 
@@ -293,7 +190,8 @@ class Core:
         query = clean_url.partition("?")[2] if clean_url is not None else None
         return Proceed(user, headers, query=query)
 
-    def _verify_token(self, token: str) -> Generator[Effect, Any, Identity | Answer]:
+    def verify_token(self, token: str) -> Generator[Effect, Any, Identity | Answer]:
+        """The identity a token stands for, or the answer refusing it."""
         if not self.settings.token_regex.match(token):
             logger.debug("identity token refused: wrong shape")
             return error("InvalidIdentityToken", 400, NO_REFERRER)
@@ -305,7 +203,7 @@ class Core:
             return gateway_failure(exc)
         return identity
 
-    def _admit(
+    def admit(
         self, identity: Identity, request: RequestView, next_url: str
     ) -> Generator[Effect, Any, tuple[User, Headers] | Answer]:
         """Session cookies for a known person; the bind answer for others."""
@@ -314,7 +212,7 @@ class Core:
 
         value, user = self.sessions.issue(identity.uid, identity.name)
         logger.debug("session issued")
-        cookies = [("set-cookie", self.session_jar.set(value, self._max_age(user)))]
+        cookies = [("set-cookie", self.session_jar.set(value, self.max_age(user)))]
         if self.pending_identity(request.headers.get("cookie")) is not None:
             cookies.append(("set-cookie", self.pending_jar.clear()))
         return user, cookies
@@ -335,176 +233,7 @@ class Core:
             return redirect(target, [*NO_REFERRER, cookie])
         return error("NotBound", 403, [*NO_REFERRER, cookie])
 
-    def _max_age(self, user: User) -> int:
+    def max_age(self, user: User) -> int:
+        """Seconds left in *user*'s session, for a cookie's Max-Age."""
         remaining = user.session_expires.timestamp() - self.sessions.now()
         return max(int(remaining), 0)
-
-    # -- endpoints ---------------------------------------------------------
-
-    def _login(self, request: RequestView) -> Flow:
-        refused = self._refuse(request, "POST")
-        if refused is not None:
-            return refused
-        fields = yield from _read_form(request)
-        if isinstance(fields, Answer):
-            return fields
-
-        token = fields.get(self.token_param) or request.headers.get(self.token_header)
-        if not token:
-            return error("InvalidIdentityToken", 400)
-        outcome = yield from self._verify_token(token.strip())
-        if isinstance(outcome, Answer):
-            return outcome
-
-        next_url = safe_next(_query_value(request, "next") or fields.get("next"))
-        admitted = yield from self._admit(outcome, request, next_url)
-        if isinstance(admitted, Answer):
-            return admitted
-
-        user, cookies = admitted
-        headers = [*NO_REFERRER, *cookies]
-        if is_browser(request.headers.get("accept")):
-            return redirect(next_url, headers)
-        return json_answer(200, user.to_json(), headers)
-
-    def _logout(self, request: RequestView) -> Flow:
-        refused = self._refuse(request, "POST")
-        if refused is not None:
-            return refused
-
-        user, _ = self.read_cookie(request.headers.get("cookie"))
-        if user is not None:
-            yield Revoke(user.session_id, self._max_age(user) + 1)
-            logger.debug("session revoked at logout")
-        headers = [
-            ("set-cookie", self.session_jar.clear()),
-            ("set-cookie", self.pending_jar.clear()),
-        ]
-        next_param = _query_value(request, "next")
-        if next_param is not None or is_browser(request.headers.get("accept")):
-            return redirect(safe_next(next_param), headers)
-        return Answer(204, [*PRIVATE, *headers])
-
-    def _me(self, request: RequestView) -> Flow:
-        if request.method not in ("GET", "HEAD"):
-            return _not_allowed("GET, HEAD")
-        outcome = yield from self._session(request)
-        assert isinstance(outcome, Proceed)
-        if not isinstance(outcome.user, User):
-            clear = [h for h in outcome.headers if h[0] == "set-cookie"]
-            return error("LoginRequired", 401, clear)
-        return json_answer(200, outcome.user.to_json())
-
-    def _bind_complete(self, request: RequestView) -> Flow:
-        refused = self._refuse(request, "POST")
-        if refused is not None:
-            return refused
-
-        identity = self.pending_identity(request.headers.get("cookie"))
-        if identity is None:
-            return error("NotBound", 403)
-        if self.has_user_loader and (yield LoadUser(identity)) is None:
-            return error("NotBound", 403)
-
-        value, user = self.sessions.issue(identity.uid, identity.name)
-        headers = [
-            ("set-cookie", self.session_jar.set(value, self._max_age(user))),
-            ("set-cookie", self.pending_jar.clear()),
-        ]
-        return redirect(safe_next(_query_value(request, "next")), headers)
-
-    def _access_token(self, request: RequestView) -> Flow:
-        if request.method not in ("GET", "HEAD"):
-            return _not_allowed("GET, HEAD")
-        if request.headers.get("sec-fetch-site", "same-origin") not in _SAME_SITE:
-            return error("CrossSiteRequest", 403)
-        try:
-            token = yield FetchAccessToken()
-        except Y2WError as exc:
-            return gateway_failure(exc)
-        # The one answer that carries an access token, on purpose (DESIGN.md).
-        body = {"accessToken": token.value, "expires": token.expires_in}
-        return json_answer(200, body)
-
-    def _refuse(self, request: RequestView, method: str) -> Answer | None:
-        if request.method != method:
-            return _not_allowed(method)
-        if not _same_origin(request):
-            logger.debug("request refused: cross-site %s %s", method, request.path)
-            return error("CrossSiteRequest", 403)
-        return None
-
-
-# -- helpers ---------------------------------------------------------------
-
-_SAME_SITE = frozenset({"same-origin", "none"})
-
-
-def _same_origin(request: RequestView) -> bool:
-    # Browsers send Sec-Fetch-Site on every request; older ones send Origin
-    # on cross-site POSTs. A request with neither is not from a browser
-    # page, so it cannot be a forged cross-site one.
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site in _SAME_SITE
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    # Compare hosts only: behind a TLS-terminating proxy the scheme we see
-    # differs from the browser's.
-    return urlsplit(origin).netloc == request.headers.get("host", "")
-
-
-def _read_form(request: RequestView) -> Generator[Effect, Any, dict[str, str] | Answer]:
-    body: bytes | None = yield ReadBody(MAX_BODY)
-    if body is None:
-        return error("PayloadTooLarge", 413)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    try:
-        if content_type == "application/json":
-            data = json.loads(body or b"{}")
-            if not isinstance(data, dict):
-                return error("BadRequest", 400)
-            return {k: v for k, v in data.items() if isinstance(v, str)}
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-    except (ValueError, UnicodeDecodeError):
-        return error("BadRequest", 400)
-
-
-def _query_value(request: RequestView, name: str) -> str | None:
-    for key, value in parse_qsl(request.query, keep_blank_values=True):
-        if key == name:
-            return value
-    return None
-
-
-def without_param(request: RequestView, name: str) -> str:
-    """The request's relative URL without query parameter *name*."""
-    # Keep every other parameter byte for byte: only the token goes.
-    kept = [
-        part
-        for part in request.query.split("&")
-        if part and unquote_plus(part.split("=", 1)[0]) != name
-    ]
-    return request.path + ("?" + "&".join(kept) if kept else "")
-
-
-def _not_allowed(allow: str) -> Answer:
-    return error("MethodNotAllowed", 405, [("allow", allow)])
-
-
-def gateway_failure(exc: Y2WError) -> Answer:
-    """The documented answer for a failed gateway call (DESIGN.md table)."""
-    if isinstance(exc, IdentityTokenError):
-        return error(exc.code, 401, NO_REFERRER)
-    if isinstance(exc, LimitExceeded):
-        retry = str(exc.retry_after or 60)
-        return error("LimitExceeded", 503, [("retry-after", retry), *NO_REFERRER])
-    if isinstance(exc, CredentialError):
-        # Waiting will not fix refused credentials: no Retry-After. The
-        # client already logged the one ERROR line for this call.
-        return error("GatewayMisconfigured", 503, NO_REFERRER)
-    if isinstance(exc, GatewayUnavailable | GatewayError):
-        retry = str(getattr(exc, "retry_after", None) or 5)
-        return error("GatewayUnavailable", 503, [("retry-after", retry), *NO_REFERRER])
-    raise exc

@@ -19,11 +19,11 @@ from ._adapter import (
     is_async_callable,
     query_mentions,
 )
-from ._answers import Answer, Headers
+from ._answers import Answer, Headers, gateway_failure
 from ._client import GatewayClient
-from ._core import (
+from ._core import Core
+from ._flow import (
     ANONYMOUS,
-    Core,
     Effect,
     FetchAccessToken,
     IsRevoked,
@@ -33,7 +33,6 @@ from ._core import (
     RequestView,
     Resolve,
     Revoke,
-    gateway_failure,
 )
 from ._request import ENVIRON_CORE, ENVIRON_USER, current_request
 from ._settings import Settings
