@@ -16,7 +16,7 @@ import httpx2
 
 from y2w_middleware import Settings
 from y2w_middleware._effects import Exclusive, Flow, Send, Sleep, StoreCall
-from y2w_middleware._replies import Answer
+from y2w_middleware._replies import Reply
 from y2w_middleware.testing import FakeGateway
 
 __all__ = [
@@ -77,9 +77,9 @@ def error_body(code: str, status: int, message: str = "msg") -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode()
 
 
-def answer(status: int, body: bytes = b"") -> Answer:
-    """An :class:`Answer` as a runner would hand it to a flow."""
-    return Answer(status, body, elapsed_ms=1.0)
+def answer(status: int, body: bytes = b"") -> Reply:
+    """An :class:`Reply` as a runner would hand it to a flow."""
+    return Reply(status, body, elapsed_ms=1.0)
 
 
 class Scripted:

@@ -27,9 +27,9 @@ from y2w_middleware._effects import Send
 from y2w_middleware._gateway import Gateway
 from y2w_middleware._replies import (
     MAX_BODY,
-    Answer,
     BodyReader,
     Failure,
+    Reply,
     parse_account,
     parse_token,
 )
@@ -327,7 +327,7 @@ class TestParsing:
 
     def test_oversized_answers_mean_unavailable(self) -> None:
         """An answer cut at the size cap is refused whatever its status."""
-        oversized = Answer(200, b"", 1.0, oversized=True)
+        oversized = Reply(200, b"", 1.0, oversized=True)
 
         with pytest.raises(GatewayUnavailable, match="64 KiB"):
             parse_token(oversized)

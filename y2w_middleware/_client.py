@@ -22,7 +22,7 @@ from ._effects import Effect, Exclusive, Flow, Send, Sleep, StoreCall
 from ._gateway import Gateway
 from ._identity import Identity
 from ._logging import install_url_redaction
-from ._replies import Answer, BodyReader, Failure
+from ._replies import BodyReader, Failure, Reply
 from ._settings import Settings
 from ._store import (
     AsyncMemoryStore,
@@ -165,7 +165,7 @@ class GatewayClient(_ClientBase):
                 with self._store.flight_lock:
                     return self._run(inner)
 
-    def _send(self, call: Send) -> Answer | Failure:
+    def _send(self, call: Send) -> Reply | Failure:
         started = time.perf_counter()
         try:
             response = self._http.send(call.request, stream=True)
@@ -285,7 +285,7 @@ class AsyncGatewayClient(_ClientBase):
                 async with self._store.flight_lock:
                     return await self._run(inner)
 
-    async def _send(self, call: Send) -> Answer | Failure:
+    async def _send(self, call: Send) -> Reply | Failure:
         started = time.perf_counter()
         try:
             response = await self._http.send(call.request, stream=True)

@@ -8,7 +8,7 @@ carry these effects out:
 
 - :class:`Send`: send the request, stream at most ``MAX_BODY`` bytes of
   the answer through a ``BodyReader`` (``_replies.py``), reply with an
-  ``Answer``, or a ``Failure`` when httpx2 raised.
+  ``Reply``, or a ``Failure`` when httpx2 raised.
 - :class:`StoreCall`: call the store method of that name, reply its result.
 - :class:`Sleep`: wait that many seconds.
 - :class:`Exclusive`: run the inner flow while holding the store's
@@ -39,7 +39,7 @@ T = TypeVar("T")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Send:
-    """Effect: send ``request``; reply with an ``Answer`` or a ``Failure``.
+    """Effect: send ``request``; reply with a ``Reply`` or a ``Failure``.
 
     ``template`` is the path as it may be logged; ``sensitive`` lists the
     values of this call that must never show up in a message.

@@ -20,7 +20,7 @@ from ._calls import Calls
 from ._effects import Exclusive, Flow, Send, Sleep, StoreCall
 from ._identity import Identity
 from ._logging import logger
-from ._replies import Answer, Failure, parse_account, parse_token
+from ._replies import Failure, Reply, parse_account, parse_token
 from ._settings import Settings
 from ._token import AccessToken
 from .errors import (
@@ -165,14 +165,14 @@ class Gateway(Calls):
         return identity
 
     def _exchange(
-        self, call: Send, parse: Callable[[Answer, tuple[str, ...]], T]
+        self, call: Send, parse: Callable[[Reply, tuple[str, ...]], T]
     ) -> Flow[T]:
         remaining: float = yield StoreCall("backoff_remaining")
         if remaining > 0:
             logger.debug("quota back-off: %d s left, gateway not called", remaining)
             raise _limit_exceeded(remaining)
 
-        outcome: Answer | Failure = yield call
+        outcome: Reply | Failure = yield call
         if isinstance(outcome, Failure):
             name = type(outcome.error).__name__
             logger.warning(

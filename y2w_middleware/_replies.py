@@ -1,7 +1,7 @@
 """The gateway's answers, read: capped, parsed, or turned into exceptions.
 
 A runner streams an answer's body through a :class:`BodyReader`, which
-stops past :data:`MAX_BODY` bytes, and hands the flow an :class:`Answer`
+stops past :data:`MAX_BODY` bytes, and hands the flow a :class:`Reply`
 (or a :class:`Failure` when httpx2 raised). :func:`parse_token` and
 :func:`parse_account` then read it into an ``AccessToken`` or an
 ``Identity``, or raise what it means.
@@ -30,9 +30,9 @@ from .errors import GatewayError, GatewayUnavailable, gateway_error
 
 __all__ = [
     "MAX_BODY",
-    "Answer",
     "BodyReader",
     "Failure",
+    "Reply",
     "parse_account",
     "parse_token",
 ]
@@ -42,7 +42,7 @@ MAX_BODY = 64 * 1024
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Answer:
+class Reply:
     """An answer as read off the wire, its body capped at :data:`MAX_BODY`."""
 
     status: int
@@ -94,13 +94,13 @@ class BodyReader:
         self._chunks.append(chunk)
         return True
 
-    def answer(self) -> Answer:
+    def answer(self) -> Reply:
         """The answer read so far."""
         body = b"".join(self._chunks)
-        return Answer(self.status, body, _elapsed_ms(self._started), self.oversized)
+        return Reply(self.status, body, _elapsed_ms(self._started), self.oversized)
 
 
-def parse_token(answer: Answer, sensitive: tuple[str, ...] = ()) -> AccessToken:
+def parse_token(answer: Reply, sensitive: tuple[str, ...] = ()) -> AccessToken:
     """Call 1's answer as an :class:`AccessToken`, or raise what it means."""
     data = _read(answer, TOKEN_PATH, sensitive)
     value, lifetime = data.get("accessToken"), data.get("expires")
@@ -113,7 +113,7 @@ def parse_token(answer: Answer, sensitive: tuple[str, ...] = ()) -> AccessToken:
     return AccessToken.issued(value, lifetime)
 
 
-def parse_account(answer: Answer, sensitive: tuple[str, ...] = ()) -> Identity:
+def parse_account(answer: Reply, sensitive: tuple[str, ...] = ()) -> Identity:
     """Call 2's answer as an :class:`Identity`, or raise what it means."""
     return Identity.from_gateway(_read(answer, ACCOUNT_TEMPLATE, sensitive))
 
@@ -131,7 +131,7 @@ _JS_FIELD = re.compile(r"""\b(error|message)\s*:\s*(['"])(.*?)\2""")
 _JS_CODES = frozenset({"Identity_Token_Invalid", "Identity_Token_In_Expire"})
 
 
-def _read(answer: Answer, template: str, sensitive: tuple[str, ...]) -> dict[str, Any]:
+def _read(answer: Reply, template: str, sensitive: tuple[str, ...]) -> dict[str, Any]:
     status = answer.status
     if answer.oversized:
         raise GatewayUnavailable(
@@ -156,7 +156,7 @@ def _read(answer: Answer, template: str, sensitive: tuple[str, ...]) -> dict[str
 
 
 def _error_from(
-    answer: Answer, template: str, sensitive: tuple[str, ...]
+    answer: Reply, template: str, sensitive: tuple[str, ...]
 ) -> GatewayError | GatewayUnavailable:
     data = _json(answer.body)
     if not isinstance(data, dict) and answer.status == 500:
