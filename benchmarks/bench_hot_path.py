@@ -10,8 +10,9 @@ round is kept, because a shared machine is noisy; quote the results as
 overheads over the bare app of the same kind, and as ratios.
 
 ASGI: bare app; ``Y2WMiddleware``; Starlette ``SessionMiddleware`` +
-``AuthenticationMiddleware``. WSGI: bare Flask app; the same Flask app with
-``Y2WWSGIMiddleware``; the same Flask app with Flask-Login.
+``AuthenticationMiddleware``. WSGI: a bare WSGI app and ``Y2WWSGIMiddleware``
+around it (the middleware alone); then a bare Flask app, the same app with
+``Y2WWSGIMiddleware``, and the same app with Flask-Login.
 """
 
 from __future__ import annotations
@@ -134,6 +135,19 @@ def time_asgi(app: Any, cookie: bytes, requests: int) -> float:
 # -- WSGI ------------------------------------------------------------------
 
 
+def bare_wsgi(environ: Any, start_response: Any) -> list[bytes]:
+    user = environ.get("y2w.user")
+    body = b"hello " + (user.display_name.encode() if user is not None else b"")
+    start_response("200 OK", [("content-type", "text/plain")])
+    return [body]
+
+
+def y2w_raw_wsgi_stack() -> tuple[Any, str]:
+    middleware = Y2WWSGIMiddleware(bare_wsgi, SETTINGS)
+    value, _ = middleware.core.sessions.issue("f3292423", "张德强")
+    return middleware, f"y2w_session={value}"
+
+
 def flask_app(name: str) -> Any:
     from flask import Flask
 
@@ -250,12 +264,18 @@ def main(argv: list[str] | None = None) -> None:
         "asgi starlette session+auth": starlette_stack(),
     }.items():
         cases[label] = _bind(time_asgi, app, cookie, args.requests)
+    raw_y2w = y2w_raw_wsgi_stack()
     for label, (app, text) in {
+        "wsgi bare": (bare_wsgi, raw_y2w[1]),
+        "wsgi y2w": raw_y2w,
         "wsgi flask bare": (bare_flask, wsgi_y2w[1]),
         "wsgi flask + y2w": wsgi_y2w,
         "wsgi flask + flask-login": flask_login_stack(),
     }.items():
-        cases[label] = _bind(time_wsgi, app, text, args.requests // 4)
+        # Flask itself costs ~60 µs a request: fewer requests, same rounds.
+        flask = label.startswith("wsgi flask")
+        count = args.requests // 4 if flask else args.requests
+        cases[label] = _bind(time_wsgi, app, text, count)
 
     samples: dict[str, list[float]] = {label: [] for label in cases}
     for _ in range(args.rounds):
@@ -272,16 +292,25 @@ def report(samples: dict[str, list[float]]) -> None:
     median = {
         label: statistics.median(values) * 1e6 for label, values in samples.items()
     }
-    bases = {"asgi": median["asgi bare"], "wsgi": median["wsgi flask bare"]}
+    base_of = {
+        "asgi y2w": "asgi bare",
+        "asgi starlette session+auth": "asgi bare",
+        "wsgi y2w": "wsgi bare",
+        "wsgi flask + y2w": "wsgi flask bare",
+        "wsgi flask + flask-login": "wsgi flask bare",
+    }
+
+    def overhead(label: str) -> float:
+        return median[label] - median[base_of.get(label, label)]
+
     print(f"{'stack':32} {'µs/request':>11} {'overhead µs':>12}")
     for label, micros in median.items():
-        overhead = micros - bases[label[:4]]
-        print(f"{label:32} {micros:11.2f} {overhead:12.2f}")
+        print(f"{label:32} {micros:11.2f} {overhead(label):12.2f}")
 
-    y2w_asgi = median["asgi y2w"] - bases["asgi"]
-    starlette = median["asgi starlette session+auth"] - bases["asgi"]
-    y2w_wsgi = median["wsgi flask + y2w"] - bases["wsgi"]
-    flask_login = median["wsgi flask + flask-login"] - bases["wsgi"]
+    y2w_asgi = overhead("asgi y2w")
+    starlette = overhead("asgi starlette session+auth")
+    y2w_wsgi = overhead("wsgi flask + y2w")
+    flask_login = overhead("wsgi flask + flask-login")
     print(
         f"\nASGI: Starlette session+auth overhead / y2w overhead = "
         f"{starlette / y2w_asgi:.1f}x"

@@ -109,14 +109,23 @@ class Y2WMiddleware:
                 await self.app(scope, receive, send)
             return
 
-        cookie, token_header = self._read_headers(scope)
+        # One pass over the headers, inlined: this runs on every request.
+        raw_cookie: bytes | None = None
+        token_header = False
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                raw_cookie = value if raw_cookie is None else raw_cookie + b"; " + value
+            elif name == self._token_header:
+                token_header = True
+        query: bytes = scope["query_string"]
         if (
             token_header
-            or query_mentions(scope["query_string"], self._token_param)
+            or (query and query_mentions(query, self._token_param))
             or scope["path"] in self._routes
         ):
             await self._flow(scope, receive, send)
             return
+        cookie = None if raw_cookie is None else raw_cookie.decode("latin-1")
 
         # The hot path: a plain request, perhaps with a session cookie.
         user, headers = self._read_cookie(cookie)
@@ -161,9 +170,12 @@ class Y2WMiddleware:
         headers: Headers,
     ) -> None:
         scope["user"] = user
-        scope["auth"] = _AUTHENTICATED if user.is_authenticated else _UNAUTHENTICATED
+        scope["auth"] = _UNAUTHENTICATED if user is ANONYMOUS else _AUTHENTICATED
         scope[SCOPE_CORE] = self.core
-        extra = self._encode(headers)
+        cached = self._encoded.get(id(headers))
+        extra = cached[0] if cached is not None and cached[1] is headers else None
+        if extra is None:
+            extra = _encode(headers)
 
         replaced = False
 
@@ -246,14 +258,6 @@ class Y2WMiddleware:
             return await self._loader(effect.identity)
         # A sync loader likely hits a database: keep it off the event loop.
         return await anyio.to_thread.run_sync(self._loader, effect.identity)
-
-    def _encode(self, headers: Headers) -> RawHeaders:
-        # The core hands out a few constant header lists on the hot path;
-        # their encoded form is made once, so each request only looks it up.
-        cached = self._encoded.get(id(headers))
-        if cached is not None and cached[1] is headers:
-            return cached[0]
-        return _encode(headers)
 
     def _closing_on_shutdown(self, send: Send) -> Send:
         async def send_and_close(message: Message) -> None:

@@ -89,20 +89,21 @@ class SessionCodec:
 
     def read(self, value: str) -> User | None:
         """The user a cookie value stands for, or None if it is not valid now."""
-        if len(value) > MAX_COOKIE_SIZE:
-            logger.debug("session cookie refused: oversized")
-            return None
+        # The cache first: an oversized value is never remembered, so the
+        # size check can wait for a miss.
         now = self._clock()
         cached = self._verified.get(value)
         if cached is not None:
-            user, expires = cached
-            if now < expires:
-                return user
+            if now < cached[1]:
+                return cached[0]
             # pop, not del: another thread may have dropped it already.
             self._verified.pop(value, None)
             logger.debug("session cookie refused: expired")
             return None
 
+        if len(value) > MAX_COOKIE_SIZE:
+            logger.debug("session cookie refused: oversized")
+            return None
         user_and_expiry = self._verify(value, now)
         if user_and_expiry is None:
             return None

@@ -89,6 +89,10 @@ class Y2WWSGIMiddleware:
         self.client = client or GatewayClient(settings, store=self.store)
         self._loader = user_loader
         self._token_environ = "HTTP_" + settings.token_header.upper().replace("-", "_")
+        # Bound once: the hot path should not walk attribute chains.
+        self._token_param = settings.token_param
+        self._routes = self.core.routes
+        self._read_cookie = self.core.read_cookie
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -98,13 +102,13 @@ class Y2WWSGIMiddleware:
         has_token_header = self._token_environ in environ
         if (
             has_token_header
-            or query_mentions(query, self.core.token_param)
-            or path in self.core.routes
+            or (query and query_mentions(query, self._token_param))
+            or path in self._routes
         ):
             return self._flow(environ, start_response)
 
         # The hot path: a plain request, perhaps with a session cookie.
-        user, headers = self.core.read_cookie(environ.get("HTTP_COOKIE"))
+        user, headers = self._read_cookie(environ.get("HTTP_COOKIE"))
         if user is not None:
             try:
                 revoked = self.store.is_revoked(user.session_id)
