@@ -58,7 +58,8 @@ class Y2WMiddleware:
     :param user_loader: ``identity -> user or None``, sync or async; it runs
         at login only, and ``None`` from it means the person is unknown. With
         no loader at all, everyone the gateway recognises is let in.
-    :param client: a gateway client to use instead of building one.
+    :param client: a gateway client to use instead of building one; the
+        middleware closes it with itself.
     :param overrides: settings by keyword (``login_url="/login"``, ...).
     """
 
@@ -259,10 +260,19 @@ class Y2WMiddleware:
         # A sync loader likely hits a database: keep it off the event loop.
         return await anyio.to_thread.run_sync(self._loader, effect.identity)
 
+    async def close(self) -> None:
+        """Close the gateway client (also one handed in) and the store.
+
+        Called by itself at lifespan shutdown; call it when the server runs
+        no lifespan.
+        """
+        await self.client.close()
+        await self.store.close()
+
     def _closing_on_shutdown(self, send: Send) -> Send:
         async def send_and_close(message: Message) -> None:
             if message["type"] == "lifespan.shutdown.complete":
-                await self.client.close()
+                await self.close()
             await send(message)
 
         return send_and_close

@@ -94,6 +94,15 @@ class Y2WWSGIMiddleware:
         self._routes = self.core.routes
         self._read_cookie = self.core.read_cookie
 
+    def close(self) -> None:
+        """Close the gateway client (also one handed in) and the store.
+
+        WSGI has no shutdown event: call it from the server's exit hook, or
+        let the process end.
+        """
+        self.client.close()
+        self.store.close()
+
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:

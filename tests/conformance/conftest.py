@@ -480,6 +480,7 @@ def build_client(
         middleware = Y2WWSGIMiddleware(
             build_flask().wsgi_app, settings, user_loader, client=sync_gateway
         )
+        stack.callback(middleware.close)
         transport = httpx2.WSGITransport(app=validator(middleware))
         http = stack.enter_context(
             httpx2.Client(

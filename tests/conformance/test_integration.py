@@ -9,7 +9,7 @@ from collections.abc import Callable
 import anyio
 import pytest
 
-from y2w_middleware import AnonymousUser, Y2WMiddleware, get_user
+from y2w_middleware import AnonymousUser, Y2WMiddleware, Y2WWSGIMiddleware, get_user
 
 from .conftest import NAME, AppClient, Leaks, People, RecordingGateway, build_client
 
@@ -78,6 +78,21 @@ def test_lifespan_passes_through(
     assert isinstance(client.middleware, Y2WMiddleware)
     with pytest.raises(RuntimeError, match="closed"):
         anyio.run(client.middleware.client.access_token)
+
+
+def test_wsgi_close_closes_the_client(
+    gw: RecordingGateway, people: People, leaks: Leaks
+) -> None:
+    """``Y2WWSGIMiddleware.close()`` closes its gateway client and store."""
+    with contextlib.ExitStack() as stack:
+        client = build_client("wsgi", gw, people, leaks, stack)
+        client.login()
+        middleware = client.middleware
+        assert isinstance(middleware, Y2WWSGIMiddleware)
+        middleware.close()
+
+        with pytest.raises(RuntimeError, match="closed"):
+            middleware.client.access_token()
 
 
 def test_websocket_gets_the_user_from_the_cookie(
