@@ -513,3 +513,49 @@ class TestPendingCodec:
         rotated = pending_codec(session_secret_fallbacks=[OLD_KEY])
 
         assert rotated.read(value) is not None
+
+
+class TestForeignLayouts:
+    # Payloads signed with the right key and salt but not of the layout we
+    # write: a cookie from another version of this package must read as
+    # no session, not crash. The codec's own serializer signs them.
+
+    NOW = 1_800_000_000
+
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            pytest.param({"uid": "u"}, id="not-a-list"),
+            pytest.param([1, "u", "n", "sid", NOW], id="too-short"),
+            pytest.param([2, "u", "n", "sid", NOW, NOW + 60], id="other-version"),
+            pytest.param([1, 7, "n", "sid", NOW, NOW + 60], id="uid-not-text"),
+            pytest.param([1, "u", "n", "sid", "then", NOW + 60], id="time-not-int"),
+            pytest.param([1, "u", "n", "sid", NOW, True], id="bool-is-no-time"),
+        ],
+    )
+    def test_session_of_another_layout_is_refused(self, payload: object) -> None:
+        """A signed session payload of another layout reads as no session."""
+        reader = codec(Clock(self.NOW))
+
+        value = reader._serializer.dumps(payload)
+
+        assert reader.read(value) is None
+
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            pytest.param(["u", "n"], id="too-short"),
+            pytest.param([2, "u", "n", "e", "c", "u", NOW + 60], id="other-version"),
+            pytest.param([1, "u", "n", "e", "c", "u", "later"], id="expiry-not-int"),
+            pytest.param(
+                [1, "u", "n", "not-a-time", "c", "u", NOW + 60], id="bad-times"
+            ),
+        ],
+    )
+    def test_pending_of_another_layout_is_refused(self, payload: object) -> None:
+        """A signed pending payload of another layout reads as no identity."""
+        reader = pending_codec(Clock(self.NOW))
+
+        value = reader._serializer.dumps(payload)
+
+        assert reader.read(value) is None

@@ -192,7 +192,7 @@ class Core:
 
     def verify_token(self, token: str) -> Generator[Effect, Any, Identity | Answer]:
         """The identity a token stands for, or the answer refusing it."""
-        if not self.settings.token_regex.match(token):
+        if not self.settings.token_regex.fullmatch(token):
             logger.debug("identity token refused: wrong shape")
             return error("InvalidIdentityToken", 400, NO_REFERRER)
         try:

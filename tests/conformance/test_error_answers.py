@@ -80,6 +80,14 @@ def test_badly_shaped_token_is_refused_locally(
     assert client.set_cookie(response) is None
 
 
+def test_token_with_a_trailing_newline_is_refused_locally(client: AppClient) -> None:
+    """The whole token must match the pattern: ``$`` before a newline is no match."""
+    response = client.get("/?identityToken=abcdefgh%0A", headers={"accept": "*/*"})
+
+    _assert_error(response, 400, "InvalidIdentityToken")
+    assert client.gw.total_calls == 0
+
+
 @pytest.mark.parametrize(
     "send",
     [_via_login, _via_form, _via_query],

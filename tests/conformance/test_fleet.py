@@ -89,3 +89,16 @@ def test_a_redis_outage_is_a_503_not_a_500(
     assert response.status_code == 503
     assert response.json()["error"] == "GatewayUnavailable"
     assert "retry-after" in response.headers
+
+
+def test_a_redis_outage_makes_a_websocket_anonymous(
+    make_asgi_client: Callable[..., AppClient], redis_url: str
+) -> None:
+    """A websocket whose session cannot be checked is anonymous: it fails closed."""
+    healthy = make_asgi_client(redis_url=redis_url)
+    healthy.login()
+    broken = make_asgi_client(redis_url="redis://127.0.0.1:9/0", timeout=0.5)
+    broken.cookies.set(broken.cookie_name, healthy.session or "")
+
+    with broken.websocket_connect("/ws") as websocket:
+        assert websocket.receive_text() == "anonymous"
