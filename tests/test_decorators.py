@@ -136,6 +136,23 @@ def test_call_outside_any_request_explains_itself() -> None:
         view()
 
 
+def test_request_without_the_middleware_explains_itself() -> None:
+    """A request that never went through the middleware is an error, not a 401."""
+    from starlette.applications import Starlette
+
+    @login_required
+    async def page(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("never")
+
+    app = Starlette(routes=[Route("/", page)])
+
+    with (
+        TestClient(app) as client,
+        pytest.raises(RuntimeError, match="Y2WMiddleware"),
+    ):
+        client.get("/")
+
+
 # -- on Starlette endpoints ---------------------------------------------------
 
 

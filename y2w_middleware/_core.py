@@ -82,7 +82,6 @@ class Core:
         self.token_header = settings.token_header.lower()
 
         prefix = settings.prefix
-        self.prefix = prefix + "/"
         handlers = {
             "/login": endpoints.login,
             "/logout": endpoints.logout,
@@ -184,11 +183,10 @@ class Core:
             return admitted
 
         user, cookies = admitted
-        headers = [*PRIVATE, *NO_REFERRER, *cookies]
         if from_query and browser and request.method in ("GET", "HEAD"):
             return redirect(next_url, [*NO_REFERRER, *cookies])
         query = clean_url.partition("?")[2] if clean_url is not None else None
-        return Proceed(user, headers, query=query)
+        return Proceed(user, [*PRIVATE, *NO_REFERRER, *cookies], query=query)
 
     def verify_token(self, token: str) -> Generator[Effect, Any, Identity | Answer]:
         """The identity a token stands for, or the answer refusing it."""

@@ -17,12 +17,15 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from starlette.authentication import BaseUser
 
 from ._answers import Answer, error, is_browser, redirect, with_next
 from ._request import ENVIRON_CORE, SCOPE_CORE, current_request, get_user
+
+if TYPE_CHECKING:
+    from ._core import Core
 
 __all__ = ["login_required", "refusal"]
 
@@ -109,6 +112,13 @@ def refusal(
     use_redirect: bool = True,
 ) -> Answer | None:
     """The answer refusing *request* (a scope or environ), or None to let it in."""
+    if ENVIRON_CORE not in request and SCOPE_CORE not in request:
+        # Without the middleware nobody could ever log in: say so at once
+        # rather than refuse every request with a puzzling 401.
+        raise RuntimeError(
+            "login_required needs Y2WMiddleware (ASGI) or Y2WWSGIMiddleware "
+            "(WSGI) around the app"
+        )
     if _method(request) in EXEMPT_METHODS:
         return None
     user = get_user(request)
@@ -120,8 +130,8 @@ def refusal(
 
 
 def _login_answer(request: Mapping[str, Any], use_redirect: bool) -> Answer:
-    core = request.get(ENVIRON_CORE) or request.get(SCOPE_CORE)
-    login_url = core.settings.login_url if core is not None else None
+    core: Core = request.get(ENVIRON_CORE) or request[SCOPE_CORE]
+    login_url = core.settings.login_url
     if use_redirect and login_url and is_browser(_header(request, "accept")):
         return redirect(with_next(login_url, _relative_url(request)))
     return error("LoginRequired", 401)
