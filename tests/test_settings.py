@@ -566,3 +566,23 @@ def test_settings_are_frozen() -> None:
 
     with pytest.raises(AttributeError):
         settings.timeout = 1.0  # type: ignore[misc]
+
+
+def test_typed_init_lists_every_field_in_order() -> None:
+    """The __init__ written for type checkers names exactly the init fields."""
+    import ast
+    import dataclasses
+    import inspect
+
+    from y2w_middleware import _settings
+
+    tree = ast.parse(inspect.getsource(_settings.Settings))
+    stub = next(
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__"
+    )
+
+    named = [arg.arg for arg in stub.args.kwonlyargs]
+    fields = [field.name for field in dataclasses.fields(Settings) if field.init]
+    assert named == fields

@@ -14,7 +14,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
@@ -110,6 +110,36 @@ class Settings:
     token_regex: re.Pattern[str] = dataclasses.field(
         init=False, repr=False, compare=False
     )
+
+    if TYPE_CHECKING:
+        # What the generated __init__ accepts, for type checkers: secrets
+        # may be given as plain strings (they are wrapped on the way in).
+        # tests/test_settings.py checks this list against the fields.
+        def __init__(
+            self,
+            *,
+            appid: str = ...,
+            secret: Secret | str = ...,
+            session_secret: Secret | str = ...,
+            session_secret_fallbacks: Iterable[Secret | str] | str = ...,
+            gateway_url: str = ...,
+            timeout: float = ...,
+            session_max_age: int = ...,
+            cookie_name: str = ...,
+            cookie_secure: bool = ...,
+            cookie_samesite: Literal["lax", "strict", "none"] = ...,
+            cookie_domain: str | None = ...,
+            cookie_path: str = ...,
+            token_param: str = ...,
+            token_header: str = ...,
+            token_pattern: str = ...,
+            prefix: str = ...,
+            login_url: str | None = ...,
+            bind_url: str | None = ...,
+            expose_access_token: bool = ...,
+            redis_url: str | None = ...,
+            pending_max_age: int = ...,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         self._coerce_secrets()
