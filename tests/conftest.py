@@ -7,7 +7,9 @@ set, as CI does, so that nothing is skipped there silently.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -92,3 +94,57 @@ def redis_url(redis_server: str) -> str:
     client.flushdb()
     client.close()
     return redis_server
+
+
+# -- the log-leak check over the whole suite ----------------------------------
+# Every record any test logs, at every level, is read for the shapes a leaked
+# secret takes. The conformance suite and the client tests also check for
+# the exact values they issued; this net catches the rest of the suite.
+
+_LEAK_SHAPES = [
+    # The gateway's path template ({token}) and the redacted form are fine.
+    (
+        re.compile(r"/api/face-login/account/(?!\[secure\]|\{token\})[^\s\"'/?]+"),
+        "identity token",
+    ),
+    (re.compile(r"[?&]secret=(?!\[secure\])[^&\s\"']+"), "app secret in a URL"),
+    (re.compile(r"Bearer\s+[A-Za-z0-9]"), "access token"),
+    (re.compile(r"y2w_session(?:_bind)?=[A-Za-z0-9]"), "cookie value"),
+]
+#: The test clients' own request lines: they log what the simulated browser
+#: sent, tokens included; the server side is what must stay clean.
+_CLIENT_SIDE = re.compile(r"https?://(?:testserver|127\.0\.0\.1:\d+)/(?!api/|v1/)")
+
+
+class _LeakNet(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = f"{record.getMessage()} {record.args!r}"
+        if record.name.startswith("httpx") and _CLIENT_SIDE.search(text):
+            return
+        # httpcore traces the answers a test client receives; the gateway
+        # never sets cookies, so a Set-Cookie there is our app's answer
+        # arriving at the simulated browser.
+        if record.name.startswith("httpcore") and "receive_response_headers" in text:
+            return
+        for shape, what in _LEAK_SHAPES:
+            if shape.search(text):
+                self.found.append(f"{what} in a {record.name} record")
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_any_log_record() -> Iterator[None]:
+    net = _LeakNet()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(net)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(net)
+        root.setLevel(old_level)
+    assert net.found == [], net.found
