@@ -7,7 +7,6 @@ goes out as ASGI messages. Every decision is in ``_core``.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any
 
 import anyio.to_thread
@@ -28,6 +27,7 @@ from ._flow import (
     ANONYMOUS,
     Effect,
     FetchAccessToken,
+    Flow,
     IsRevoked,
     LoadUser,
     Proceed,
@@ -35,6 +35,7 @@ from ._flow import (
     RequestView,
     Resolve,
     Revoke,
+    advance,
 )
 from ._request import SCOPE_CORE, current_request
 from ._settings import Settings
@@ -221,22 +222,15 @@ class Y2WMiddleware:
         except Y2WError:
             return True
 
-    async def _drive(
-        self, flow: Generator[Effect, Any, Answer | Proceed], receive: Receive
-    ) -> Answer | Proceed:
-        result: Any = None
-        failure: Y2WError | None = None
-        while True:
+    async def _drive(self, flow: Flow, receive: Receive) -> Answer | Proceed:
+        step = advance(flow, None, None)
+        while not isinstance(step, Answer | Proceed):
             try:
-                effect = flow.send(result) if failure is None else flow.throw(failure)
-            except StopIteration as stop:
-                outcome: Answer | Proceed = stop.value
-                return outcome
-            result, failure = None, None
-            try:
-                result = await self._perform(effect, receive)
+                result, failure = await self._perform(step, receive), None
             except Y2WError as exc:
-                failure = exc
+                result, failure = None, exc
+            step = advance(flow, result, failure)
+        return step
 
     async def _perform(self, effect: Effect, receive: Receive) -> Any:
         if isinstance(effect, ReadBody):

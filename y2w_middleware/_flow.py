@@ -18,6 +18,7 @@ from starlette.authentication import BaseUser
 
 from ._answers import Answer, Headers
 from ._identity import AnonymousUser, Identity
+from .errors import Y2WError
 
 __all__ = [
     "ANONYMOUS",
@@ -31,6 +32,8 @@ __all__ = [
     "RequestView",
     "Resolve",
     "Revoke",
+    "Step",
+    "advance",
 ]
 
 #: The one anonymous user every request without a session shares.
@@ -88,6 +91,8 @@ Effect: TypeAlias = (
     ReadBody | Resolve | LoadUser | IsRevoked | Revoke | FetchAccessToken
 )
 Flow: TypeAlias = Generator[Effect, Any, "Answer | Proceed"]
+#: What a flow hands its driver: the next effect, or its outcome.
+Step: TypeAlias = "Effect | Answer | Proceed"
 
 
 # -- what goes in and what comes out ---------------------------------------
@@ -142,3 +147,16 @@ class Proceed:
     user: BaseUser
     headers: Headers
     query: str | None = None
+
+
+def advance(flow: Flow, result: Any, failure: Y2WError | None) -> Step:
+    """Resume *flow* with an effect's result, or the error it raised.
+
+    Answers the flow's next effect, or its outcome once it has finished:
+    the one piece of driving that the sync and async adapters share.
+    """
+    try:
+        return flow.send(result) if failure is None else flow.throw(failure)
+    except StopIteration as stop:
+        outcome: Answer | Proceed = stop.value
+        return outcome

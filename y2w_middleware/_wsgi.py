@@ -7,7 +7,7 @@ calls the app. Every decision is in ``_core``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from starlette.authentication import BaseUser
@@ -26,6 +26,7 @@ from ._flow import (
     ANONYMOUS,
     Effect,
     FetchAccessToken,
+    Flow,
     IsRevoked,
     LoadUser,
     Proceed,
@@ -33,6 +34,7 @@ from ._flow import (
     RequestView,
     Resolve,
     Revoke,
+    advance,
 )
 from ._request import ENVIRON_CORE, ENVIRON_USER, current_request
 from ._settings import Settings
@@ -158,22 +160,15 @@ class Y2WWSGIMiddleware:
         finally:
             current_request.reset(token)
 
-    def _drive(
-        self, flow: Generator[Effect, Any, Answer | Proceed], environ: WSGIEnvironment
-    ) -> Answer | Proceed:
-        result: Any = None
-        failure: Y2WError | None = None
-        while True:
+    def _drive(self, flow: Flow, environ: WSGIEnvironment) -> Answer | Proceed:
+        step = advance(flow, None, None)
+        while not isinstance(step, Answer | Proceed):
             try:
-                effect = flow.send(result) if failure is None else flow.throw(failure)
-            except StopIteration as stop:
-                outcome: Answer | Proceed = stop.value
-                return outcome
-            result, failure = None, None
-            try:
-                result = self._perform(effect, environ)
+                result, failure = self._perform(step, environ), None
             except Y2WError as exc:
-                failure = exc
+                result, failure = None, exc
+            step = advance(flow, result, failure)
+        return step
 
     def _perform(self, effect: Effect, environ: WSGIEnvironment) -> Any:
         if isinstance(effect, ReadBody):
