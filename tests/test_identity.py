@@ -203,6 +203,12 @@ class TestAnonymousUser:
 
         assert (user.display_name, user.identity) == ("", "")
 
+    def test_reads_like_a_user_with_empty_fields(self) -> None:
+        """``uid`` and ``name`` exist and are empty, so code can read either user."""
+        user = AnonymousUser()
+
+        assert (user.uid, user.name) == ("", "")
+
     def test_is_a_starlette_user(self) -> None:
         """``AnonymousUser`` follows Starlette's ``BaseUser``."""
         assert isinstance(AnonymousUser(), BaseUser)

@@ -157,9 +157,16 @@ class User(BaseUser):
 
 
 class AnonymousUser(BaseUser):
-    """The user of a request without a valid session."""
+    """The user of a request without a valid session.
+
+    ``uid`` and ``name`` are empty strings, so code and templates can read
+    them from whichever user a request has.
+    """
 
     __slots__ = ()
+
+    uid = ""
+    name = ""
 
     @property
     def is_authenticated(self) -> bool:

@@ -12,10 +12,10 @@ import os
 from typing import Any
 
 from flask import Flask, request
-from starlette.authentication import BaseUser
 from werkzeug.local import LocalProxy
 
 from ._adapter import UserLoader
+from ._identity import AnonymousUser, User
 from ._request import get_user
 from ._settings import Settings
 from ._wsgi import Y2WWSGIMiddleware
@@ -23,12 +23,15 @@ from ._wsgi import Y2WWSGIMiddleware
 __all__ = ["Y2W", "current_user"]
 
 
-def _current_user() -> BaseUser:
-    return get_user(request.environ)
+def _current_user() -> User | AnonymousUser:
+    user = get_user(request.environ)
+    assert isinstance(user, User | AnonymousUser)
+    return user
 
 
-#: The user of the current request (``User`` or ``AnonymousUser``).
-current_user: BaseUser = LocalProxy(_current_user)  # type: ignore[assignment]
+#: The user of the current request (``User`` or ``AnonymousUser``); both
+#: have ``uid``, ``name`` and ``is_authenticated``.
+current_user: User | AnonymousUser = LocalProxy(_current_user)  # type: ignore[assignment]
 
 
 class Y2W:
