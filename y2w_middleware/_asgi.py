@@ -111,14 +111,7 @@ class Y2WMiddleware:
                 await self.app(scope, receive, send)
             return
 
-        # One pass over the headers, inlined: this runs on every request.
-        raw_cookie: bytes | None = None
-        token_header = False
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                raw_cookie = value if raw_cookie is None else raw_cookie + b"; " + value
-            elif name == self._token_header:
-                token_header = True
+        cookie, token_header = self._read_headers(scope)
         query: bytes = scope["query_string"]
         if (
             token_header
@@ -127,7 +120,6 @@ class Y2WMiddleware:
         ):
             await self._flow(scope, receive, send)
             return
-        cookie = None if raw_cookie is None else raw_cookie.decode("latin-1")
 
         # The hot path: a plain request, perhaps with a session cookie.
         user, headers = self._read_cookie(cookie)

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote_plus
 from starlette.authentication import BaseUser
 
 from ._answers import Answer, Headers
-from ._identity import AnonymousUser, Identity
+from ._identity import ANONYMOUS, Identity
 from .errors import Y2WError
 
 __all__ = [
@@ -35,10 +35,6 @@ __all__ = [
     "Step",
     "advance",
 ]
-
-#: The one anonymous user every request without a session shares.
-ANONYMOUS = AnonymousUser()
-
 
 # -- what a flow asks of the outside world ---------------------------------
 

@@ -16,7 +16,7 @@ from starlette.authentication import BaseUser
 
 from .errors import GatewayUnavailable
 
-__all__ = ["AnonymousUser", "Identity", "User"]
+__all__ = ["ANONYMOUS", "AnonymousUser", "Identity", "User"]
 
 _TIME_FIELDS = {
     "expire": "expire",
@@ -182,3 +182,7 @@ class AnonymousUser(BaseUser):
 
     def __repr__(self) -> str:
         return "AnonymousUser()"
+
+
+#: The one anonymous user every request without a session shares.
+ANONYMOUS = AnonymousUser()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.authentication import BaseUser
 
-from ._identity import AnonymousUser, Identity
+from ._identity import ANONYMOUS, Identity
 
 if TYPE_CHECKING:
     from ._core import Core
@@ -28,8 +28,6 @@ current_request: ContextVar[Mapping[str, Any]] = ContextVar("y2w_current_request
 #: Where the adapters put things: ASGI scope keys and WSGI environ keys.
 SCOPE_USER, SCOPE_CORE = "user", "y2w"
 ENVIRON_USER, ENVIRON_CORE = "y2w.user", "y2w.core"
-
-_ANONYMOUS = AnonymousUser()
 
 
 def _mapping(request: object) -> Mapping[str, Any]:
@@ -57,7 +55,7 @@ def get_user(request: object | None = None) -> BaseUser:
     user = mapping.get(ENVIRON_USER)
     if user is None and "type" in mapping:
         user = mapping.get(SCOPE_USER)
-    return user if isinstance(user, BaseUser) else _ANONYMOUS
+    return user if isinstance(user, BaseUser) else ANONYMOUS
 
 
 def get_pending_identity(request: object | None = None) -> Identity | None:
