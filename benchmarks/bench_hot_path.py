@@ -250,6 +250,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--only",
+        metavar="STACK",
+        help="run one stack once, untimed (for count_instructions.sh)",
+    )
     args = parser.parse_args(argv)
 
     # The bare apps get the same Cookie header as the y2w stacks: parsing
@@ -276,6 +281,10 @@ def main(argv: list[str] | None = None) -> None:
         flask = label.startswith("wsgi flask")
         count = args.requests // 4 if flask else args.requests
         cases[label] = _bind(time_wsgi, app, text, count)
+
+    if args.only is not None:
+        cases[args.only]()
+        return
 
     samples: dict[str, list[float]] = {label: [] for label in cases}
     for _ in range(args.rounds):
